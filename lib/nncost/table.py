@@ -94,11 +94,12 @@ class CostTable:
 
     def _repr_html_(self) -> str:
         header, body = self._cells()
-        right = ' style="text-align:right"'
-        head = "".join(f"<th{right if i >= 3 else ''}>{escape(h)}</th>" for i, h in enumerate(header))
+        left = ' style="text-align:left;padding:0.25em 0.75em"'
+        right = ' style="text-align:right;padding:0.25em 0.75em"'
+        head = "".join(f"<th{right if i >= 3 else left}>{escape(h)}</th>" for i, h in enumerate(header))
         rows = []
         for j, row in enumerate(body):
-            cells = "".join(f"<td{right if i >= 3 else ''}>{escape(c)}</td>" for i, c in enumerate(row))
+            cells = "".join(f"<td{right if i >= 3 else left}>{escape(c)}</td>" for i, c in enumerate(row))
             style = ' style="font-weight:bold;border-top:2px solid"' if j == len(body) - 1 else ""
             rows.append(f"<tr{style}>{cells}</tr>")
         return f'<table class="nncost-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
