@@ -30,11 +30,19 @@ def as_int(name: str, value: Any, *, minimum: int = 1) -> int:
     return number
 
 
-def as_tuple(name: str, value: Any, length: int, *, minimum: int = 1) -> tuple[int, ...]:
-    """Return ``value`` as a tuple of ``length`` ints, broadcasting a single int like torch does."""
+def as_tuple(
+    name: str, value: Any, length: int, *, minimum: int = 1, broadcast_one: bool = False
+) -> tuple[int, ...]:
+    """Return ``value`` as a tuple of ``length`` ints, broadcasting a single int like torch does.
+
+    With ``broadcast_one`` a 1-element sequence is broadcast too, as torch does for a convolution's
+    stride, padding and dilation and for every pooling argument (but not for a convolution's kernel).
+    """
     if isinstance(value, str):
         raise TypeError(f"{name}: must be an int or a tuple of {length} ints, got the string {value!r}")
     if isinstance(value, Sequence):
+        if broadcast_one and len(value) == 1:
+            return (as_int(f"{name}[0]", value[0], minimum=minimum),) * length
         if len(value) != length:
             raise ValueError(f"{name}: must have {length} element(s), got {len(value)}: {tuple(value)!r}")
         return tuple(as_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(value))

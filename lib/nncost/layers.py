@@ -143,8 +143,8 @@ def _conv(
     shape = as_shape("in_shape", in_shape, (dims + 1, dims + 2), f"{layout} or without n")
     out_channels = as_int("out_channels", out_channels)
     kernel = as_tuple("kernel_size", kernel_size, dims)
-    stride = as_tuple("stride", stride, dims)
-    dilation = as_tuple("dilation", dilation, dims)
+    stride = as_tuple("stride", stride, dims, broadcast_one=True)
+    dilation = as_tuple("dilation", dilation, dims, broadcast_one=True)
     groups = as_int("groups", groups)
     bias = as_bool("bias", bias)
 
@@ -190,7 +190,7 @@ def _resolve_padding(
                 )
             return [same_padding(k, d) for k, d in zip(kernel, dilation)]
         raise ValueError(f"padding: a string must be 'same' or 'valid', got {padding!r}")
-    return [(p, p) for p in as_tuple("padding", padding, dims, minimum=0)]
+    return [(p, p) for p in as_tuple("padding", padding, dims, minimum=0, broadcast_one=True)]
 
 
 def pool2d(
@@ -212,10 +212,10 @@ def pool2d(
     if kind not in ("max", "avg"):
         raise ValueError(f"kind: must be 'max' or 'avg', got {kind!r}")
     shape = as_shape("in_shape", in_shape, (3, 4), "(n, c, h, w) or (c, h, w)")
-    kernel = as_tuple("kernel_size", kernel_size, 2)
-    stride = kernel if stride is None else as_tuple("stride", stride, 2)
-    pads = as_tuple("padding", padding, 2, minimum=0)
-    dilation = as_tuple("dilation", dilation, 2)
+    kernel = as_tuple("kernel_size", kernel_size, 2, broadcast_one=True)
+    stride = kernel if stride is None else as_tuple("stride", stride, 2, broadcast_one=True)
+    pads = as_tuple("padding", padding, 2, minimum=0, broadcast_one=True)
+    dilation = as_tuple("dilation", dilation, 2, broadcast_one=True)
     ceil_mode = as_bool("ceil_mode", ceil_mode)
     if kind == "avg" and dilation != (1, 1):
         raise ValueError(f"dilation: average pooling has none in torch (AvgPool2d), got {dilation}")
@@ -254,11 +254,18 @@ def batchnorm2d(
     params = 2c (γ, β) when ``affine``; buffers = 2c + 1 (running mean, running var and the batch
     counter) when ``track_running_stats``. At inference y = (x − μ)/√(σ² + ε)·γ + β folds into one
     multiply and one add per element: elementwise = {scale: n·c·h·w, shift: n·c·h·w}; no MACs.
+    Without running statistics the layer always normalises with the batch's own statistics, so, like
+    torch, it refuses an input with a single value per channel (n·h·w = 1).
     """
     shape = as_shape("in_shape", in_shape, (4,), "(n, c, h, w)")
     affine = as_bool("affine", affine)
     track_running_stats = as_bool("track_running_stats", track_running_stats)
     channels, elements = shape[1], prod(shape)
+    if not track_running_stats and elements == channels:
+        raise ValueError(
+            f"in_shape: with track_running_stats=False the batch statistics need more than one value per "
+            f"channel (torch refuses it), got {shape}"
+        )
     return LayerCost(
         kind="batchnorm2d",
         in_shape=shape,
