@@ -98,19 +98,22 @@ def execute(notebooks: list[str]) -> None:
     """Re-execute notebooks from a fresh kernel, in order, and save their outputs in place."""
     if not notebooks:
         sys.exit("execute: name the notebooks to re-run, e.g. book/01-basics/02-mlp.ipynb")
-    script = (
-        "import sys, time, nbformat\n"
-        "from nbclient import NotebookClient\n"
-        "from pathlib import Path\n"
-        "for name in sys.argv[1:]:\n"
-        "    path = Path(name).resolve()\n"
-        "    started = time.perf_counter()\n"
-        "    notebook = nbformat.read(path, as_version=4)\n"
-        "    NotebookClient(notebook, timeout=600, kernel_name='python3',\n"
-        "                   resources={'metadata': {'path': str(path.parent)}}).execute()\n"
-        "    nbformat.write(notebook, path)\n"
-        "    print(f'{name}: executed in {time.perf_counter() - started:.1f} s', flush=True)\n"
-    )
+    script = """
+import sys, time
+from pathlib import Path
+import nbformat
+from nbclient import NotebookClient
+for name in sys.argv[1:]:
+    path = Path(name).resolve()
+    started = time.perf_counter()
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)  # no timestamps: they would change on every run
+    NotebookClient(notebook, timeout=600, kernel_name="python3", record_timing=False,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    nbformat.write(notebook, path)
+    print(f"{name}: executed in {time.perf_counter() - started:.1f} s", flush=True)
+"""
     run(PYTHON, "-c", script, *notebooks)
 
 
