@@ -83,3 +83,10 @@ def test_readme_example_is_what_nncost_gives() -> None:
     layer = eval(call.group(1), {"nncost": nncost})  # the README's own call
     assert str(layer.out_shape) == call.group(2)
     assert (layer.params, layer.macs, layer.flops) == tuple(int(call.group(i)) for i in (3, 4, 5))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_carries_no_execution_timestamps(path: Path) -> None:
+    notebook = json.loads(path.read_text())
+    stamped = [i for i, c in enumerate(notebook["cells"]) if "execution" in c.get("metadata", {})]
+    assert not stamped, f"cells {stamped} carry timestamps: re-run with `python3 tools/run.py execute {path.name}`"

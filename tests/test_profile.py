@@ -618,3 +618,11 @@ def test_to_dataframe_is_optional() -> None:
             r.to_dataframe()
     else:
         assert len(r.to_dataframe()) == len(r.records())
+
+
+def test_batch_norm_inference_peak_is_the_same_on_meta_and_cpu() -> None:
+    # eval BN: input (1·4·2·2 = 16 floats = 64 B) and output (64 B) alive at once = 128 B; the meta kernel's
+    # extra saved-mean/inv-std outputs (8·C bytes) are not activations at inference
+    bn = nn.BatchNorm2d(4).eval()
+    assert nncost.profile(bn, (1, 4, 2, 2)).peak_activation_bytes == 128
+    assert nncost.profile(bn, (1, 4, 2, 2), device="cpu").peak_activation_bytes == 128

@@ -558,6 +558,10 @@ class Tracker:
             if storage is not None and storage._cdata in self.storages:
                 self.storages[storage._cdata][1] = step
         outs = _tensors(out)
+        if _batch_norm_inference(func, args, kwargs):
+            # the saved mean and inverse std that a batch-norm kernel may also return are not kept at
+            # inference: the CPU kernel returns them empty, the meta kernel full-sized
+            outs = outs[:1]
         for t in outs:
             self._born(t, step)
 
@@ -600,6 +604,17 @@ class Tracker:
             running += d
             alive.append(running)
         return alive
+
+
+def _batch_norm_inference(func: Any, args: tuple, kwargs: dict) -> bool:
+    """Whether ``func`` is a batch-norm kernel running with running statistics (not training)."""
+    name = func.overloadpacket.__name__
+    if name == "_native_batch_norm_legit_no_training":
+        return True
+    if name in ("native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_functional"):
+        training = kwargs.get("training", args[5] if len(args) > 5 else True)
+        return training is False
+    return False
 
 
 class CountingMode(TorchDispatchMode):
