@@ -22,7 +22,9 @@ the last operation that reads it. A storage (views share it) is alive from the o
 to its last reader, both included; the model's inputs from the start, its outputs to the end; weights
 are not activations. Peak = max over operations of the bytes alive, so it holds at least each operation's
 inputs and outputs, and a residual branch until it is added. Bytes follow the dtype (fp16 halves them).
-``total_activation_bytes`` instead adds every layer's output: what training keeps for the backward pass.
+``total_activation_bytes`` instead adds every layer's output: what training keeps for the backward pass,
+as an upper bound: an in-place layer (``ReLU(inplace=True)``) or a view (``Flatten``) counts as a new output
+although it shares its input's storage.
 
 Known limits:
 

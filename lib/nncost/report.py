@@ -339,7 +339,8 @@ class ProfileReport:
             f"MACs {human(self.macs)} ({self.macs:,}; FLOPs = 2 × MACs = {human(self.flops)}) · "
             f"elementwise ops {human(self.elementwise_ops)} (not in MACs)",
             f"activations {human(self.activations)} elements · total activation memory "
-            f"{human(self.total_activation_bytes, 'B')} (Σ layer outputs, kept for training) · "
+            f"{human(self.total_activation_bytes, 'B')} "
+            "(Σ layer outputs; what training keeps, counting in-place outputs and views as new) · "
             f"peak activation memory {human(self.peak_activation_bytes, 'B')} "
             f"({self.peak_activation_bytes:,} B, inference, at step {self.peak_step}: "
             f"{self.peak_op} in {self.peak_module})",
