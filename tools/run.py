@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up the book's environment and run it: the README's two commands, and a helper.
 
-    python3 tools/run.py test      # package tests + nbval over every notebook (+ ruff)
+    python3 tools/run.py test      # ruff, the book build, package tests, nbval over every notebook, HTML tests
     python3 tools/run.py build     # the HTML book, warnings as errors; prints where index.html is
     python3 tools/run.py execute book/01-basics/02-mlp.ipynb ...   # re-run notebooks, save outputs
 
@@ -81,6 +81,7 @@ def install_mathjax() -> None:
 
 def test(extra: list[str]) -> None:
     run(BIN / "ruff", "check", ".")
+    build([])  # tests/test_html.py and tests/test_browser.py check the freshly built pages
     run(
         PYTHON, "-m", "pytest",
         "--nbval", "--nbval-current-env", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg",
