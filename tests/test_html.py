@@ -159,3 +159,14 @@ def test_launch_buttons_open_this_notebook(page: Path) -> None:
 def test_every_chapter_cites_the_bibliography() -> None:
     uncited = [p.stem for p in NOTEBOOK_PAGES if not any("bibliography.html#" in link for link in parse(p).links)]
     assert not uncited, f"chapters that cite no paper: {uncited}"
+
+
+def test_figures_are_opaque_so_they_read_in_dark_mode() -> None:
+    # the theme's dark mode puts pages on a dark background: a transparent figure would show black text
+    # on black; every figure is drawn on an opaque white canvas instead
+    from PIL import Image
+
+    figures = sorted((HTML / "_images").glob("*.png"))
+    assert figures, "no figures in the build"
+    transparent = [f.name for f in figures if Image.open(f).convert("RGBA").getpixel((1, 1))[3] < 255]
+    assert not transparent, f"figures with a transparent background: {transparent[:5]}"
