@@ -81,6 +81,7 @@ class Palette:
         return (self.input, self.highlight, self.output, self.weight, self.bias, self.hidden, self.neutral)
 
 
+#: The book's :class:`Palette`.
 PALETTE = Palette()
 _INK = "#222222"  # symbols written inside nodes: darker than ``neutral``, for contrast on the tinted fills
 

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 # Okabe & Ito's colour-blind-safe set for the colours that carry meaning; greys for the rest.
+#: The book's colours by meaning (hex strings): ``input``, ``weight``, ``output``, ``bias``, ``padding``,
+#: ``highlight``, ``neutral`` and ``faint``.
 PALETTE: dict[str, str] = {
     "input": "#0072B2",  # blue
     "weight": "#E69F00",  # orange
@@ -22,6 +24,7 @@ PALETTE: dict[str, str] = {
     "faint": "#F2F2F2",  # background of untouched cells
 }
 
+#: matplotlib rcParams of every figure (dpi, font sizes, no top and right spines); see :func:`book_style`.
 RC: dict[str, object] = {
     "figure.dpi": 110,
     "savefig.dpi": 110,

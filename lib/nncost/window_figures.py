@@ -471,7 +471,7 @@ def _positions_2d(positions: Any, h_out: int, w_out: int) -> list[tuple[int, int
 
 
 def draw_padding(h: int, w: int, padding: int | tuple[int, int], ax: Axes | None = None) -> Axes:
-    """An ``h``×``w`` input as cells inside a grey border of zero padding (``padding`` int or (p_h, p_w)),
+    """An ``h`` × ``w`` input as cells inside a grey border of zero padding (``padding`` int or (p_h, p_w)),
     with the sizes before and after padding written beside it."""
     h = _int("h", h, maximum=MAX_GRID)
     w = _int("w", w, maximum=MAX_GRID)

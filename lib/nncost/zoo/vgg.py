@@ -160,7 +160,7 @@ def vgg(
 
     ``config``: ``"A"`` (VGG-11), ``"B"`` (VGG-13), ``"C"`` (VGG-16 with three 1×1 convolutions), ``"D"``
     (VGG-16), ``"E"`` (VGG-19), the aliases ``"vgg11"``, ``"vgg13"``, ``"vgg16"``, ``"vgg19"``, or a list in
-    the format of :data:`CONFIGS`. Input: 3×``image_size``×``image_size`` (the paper's 224 by default).
+    the format of :data:`CONFIGS`. Input: 3 × ``image_size`` × ``image_size`` (the paper's 224 by default).
     ``batch_norm`` adds BatchNorm2d after every convolution (not in the paper: the later "_bn" variant);
     ``adaptive_pool`` adds torchvision's ``AdaptiveAvgPool2d((7, 7))`` before the classifier (no parameters;
     fc6 then always has 512·7·7 inputs). Parameter counts with the defaults: A 132,863,336, B 133,047,848,
