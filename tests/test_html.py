@@ -142,9 +142,17 @@ def test_math_is_typeset_by_the_local_mathjax(page: Path) -> None:
     assert any(fonts.glob("*.woff")), "MathJax fonts missing"
 
 
+def launch_target(page: Path) -> str:
+    """The notebook a page's launch buttons must open: its own, or for an exercise set the student version."""
+    source = page.relative_to(HTML).with_suffix(".ipynb")
+    if source.parent == Path("book/exercises"):
+        source = source.parent / "student" / source.name
+    return source.as_posix()
+
+
 @pytest.mark.parametrize("page", NOTEBOOK_PAGES, ids=lambda p: p.stem)
 def test_launch_buttons_open_this_notebook(page: Path) -> None:
-    source = page.relative_to(HTML).with_suffix(".ipynb").as_posix()
+    source = launch_target(page)
     assert (ROOT / source).exists()
     repo = urlsplit(CONFIG["repository"]["url"]).path.strip("/")
     branch = CONFIG["repository"]["branch"]
@@ -153,11 +161,26 @@ def test_launch_buttons_open_this_notebook(page: Path) -> None:
     binder = f"{CONFIG['launch_buttons']['binderhub_url']}/v2/gh/{repo}/{branch}?urlpath=lab/tree/{source}"
     assert colab in links, f"no Colab link to {source}"
     assert binder in links, f"no Binder link to {source}"
-    assert any(link.endswith(f"_sources/{source}") or link.endswith(source) for link in links), "no download link"
+    downloads = [link for link in links if link.endswith(f"_sources/{source}")]
+    assert downloads, "no download link"
+    assert all((page.parent / unquote(urlsplit(link).path)).resolve().exists() for link in downloads)
+
+
+EXERCISE_PAGES = [p for p in NOTEBOOK_PAGES if p.parent == HTML / "book" / "exercises"]
+
+
+@pytest.mark.parametrize("page", EXERCISE_PAGES, ids=lambda p: p.stem)
+def test_exercise_pages_never_launch_the_answers(page: Path) -> None:
+    answers = page.relative_to(HTML).with_suffix(".ipynb").as_posix()
+    leaking = [link for link in parse(page).links if link.endswith(answers)]
+    assert not leaking, f"launch or download links open the answers: {leaking}"
+    html = page.read_text(encoding="utf-8")
+    assert "Exercise" in html and "not answered yet" not in html, "the page shows the answered, checked version"
 
 
 def test_every_chapter_cites_the_bibliography() -> None:
-    uncited = [p.stem for p in NOTEBOOK_PAGES if not any("bibliography.html#" in link for link in parse(p).links)]
+    chapters = [p for p in NOTEBOOK_PAGES if p not in EXERCISE_PAGES]
+    uncited = [p.stem for p in chapters if not any("bibliography.html#" in link for link in parse(p).links)]
     assert not uncited, f"chapters that cite no paper: {uncited}"
 
 

@@ -4,6 +4,7 @@
     python3 tools/run.py test      # ruff, the book build, package tests, nbval over every notebook, HTML tests
     python3 tools/run.py build     # the HTML book, warnings as errors; prints where index.html is
     python3 tools/run.py execute book/01-basics/02-mlp.ipynb ...   # re-run notebooks, save outputs
+    python3 tools/run.py students  # regenerate the exercises' student notebooks from their sources, run them
 
 Each command first makes sure the virtual environment (``.venv``, or ``$NNCOST_VENV``) exists and
 holds ``requirements.txt``; it reinstalls only when ``requirements.txt`` or ``pyproject.toml`` changed.
@@ -118,9 +119,20 @@ for name in sys.argv[1:]:
     run(PYTHON, "-c", script, *notebooks)
 
 
+def students(names: list[str]) -> None:
+    """Write each exercise set's student version (tools/student.py), then execute it from a fresh kernel.
+
+    With names (e.g. ``ex1-basics``), execute only those student notebooks after generating them all."""
+    run(PYTHON, "tools/student.py")
+    folder = ROOT / "book" / "exercises" / "student"
+    generated = sorted(str(p.relative_to(ROOT)) for p in folder.glob("*.ipynb") if not names or p.stem in names)
+    if generated:
+        execute(generated)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["test", "build", "execute", "setup"])
+    parser.add_argument("command", choices=["test", "build", "execute", "students", "setup"])
     parser.add_argument("--fresh", action="store_true", help="recreate the virtual environment first")
     args, extra = parser.parse_known_args()
     ensure_environment(args.fresh)
@@ -130,6 +142,8 @@ def main() -> None:
         build(extra)
     elif args.command == "execute":
         execute(extra)
+    elif args.command == "students":
+        students(extra)
 
 
 if __name__ == "__main__":
