@@ -57,7 +57,10 @@ class ComparisonLog:
 
     @property
     def ran_in_full(self) -> bool:
-        return bool(self.expected) and self.selected == self.expected and self.passed == self.expected
+        """Every property test ran and passed, the main agreement file among them (a run of one small file of
+        property tests alone is not held to the whole suite's minimum)."""
+        main = any("test_torch_agreement.py::" in name for name in self.expected)
+        return main and self.selected == self.expected and self.passed == self.expected
 
 
 LOG = ComparisonLog()

@@ -11,8 +11,19 @@ from collections.abc import Callable
 import pytest
 
 from nncost import batchnorm2d, conv1d, conv2d, linear, mlp, output_size, pool2d, receptive_field, same_padding, table
+from nncost.transformer import (
+    attention,
+    embedding,
+    feed_forward,
+    flops_per_token,
+    kv_cache_bytes,
+    lm_head,
+    norm,
+    transformer_block,
+)
 
 X = (1, 4, 8, 8)  # a valid (n, c, h, w) input
+T = (2, 5, 12)  # a valid (n, L, d) sequence input
 
 CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     # id, call, exception, how the message starts
@@ -114,6 +125,53 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ("table-non-layer-cost", lambda: table([linear((2, 3), 4), "relu"]), TypeError, "layers[1]:"),
     ("table-dict", lambda: table([{"params": 1}]), TypeError, "layers[0]:"),
     ("table-names-length", lambda: table([linear((2, 3), 4)], names=["a", "b"]), ValueError, "names:"),
+    # transformer formulas (nncost.transformer)
+    ("attention-heads-not-dividing-d", lambda: attention((2, 5, 10), 3), ValueError, "num_heads:"),
+    ("attention-kv-heads-not-dividing", lambda: attention(T, 4, num_kv_heads=3), ValueError, "num_kv_heads:"),
+    ("attention-more-kv-than-q-heads", lambda: attention(T, 2, num_kv_heads=4), ValueError, "num_kv_heads:"),
+    ("attention-zero-heads", lambda: attention(T, 0), ValueError, "num_heads:"),
+    ("attention-zero-kv-heads", lambda: attention(T, 4, num_kv_heads=0), ValueError, "num_kv_heads:"),
+    ("attention-zero-length", lambda: attention((2, 0, 12), 4), ValueError, "in_shape[1]:"),
+    ("attention-zero-d", lambda: attention((5, 0), 1), ValueError, "in_shape[1]:"),
+    ("attention-zero-kv-len", lambda: attention(T, 4, kv_len=0), ValueError, "kv_len:"),
+    ("attention-negative-kv-len", lambda: attention(T, 4, kv_len=-3), ValueError, "kv_len:"),
+    ("attention-on-4d", lambda: attention((1, 2, 5, 12), 4), ValueError, "in_shape:"),
+    ("attention-unknown-causal-macs", lambda: attention(T, 4, causal=True, causal_macs="quarter"), ValueError,
+     "causal_macs:"),
+    ("attention-unknown-qkv", lambda: attention(T, 4, qkv="packed"), ValueError, "qkv:"),
+    ("attention-causal-half-fewer-keys", lambda: attention(T, 4, kv_len=3, causal=True, causal_macs="half"),
+     ValueError, "kv_len:"),
+    ("attention-cache-without-kv-len", lambda: attention(T, 4, kv_cache=True), ValueError, "kv_len:"),
+    ("attention-cache-shorter-than-input", lambda: attention(T, 4, kv_len=4, kv_cache=True), ValueError, "kv_len:"),
+    ("attention-causal-int", lambda: attention(T, 4, causal=1), TypeError, "causal:"),
+    ("attention-float-heads", lambda: attention(T, 4.0), TypeError, "num_heads:"),
+    ("feed-forward-zero-width", lambda: feed_forward(T, 0), ValueError, "d_ff:"),
+    ("feed-forward-gated-string", lambda: feed_forward(T, 8, gated="yes"), TypeError, "gated:"),
+    ("feed-forward-empty-activation", lambda: feed_forward(T, 8, activation=""), TypeError, "activation:"),
+    ("norm-unknown-kind", lambda: norm(T, kind="batchnorm"), ValueError, "kind:"),
+    ("norm-zero-width", lambda: norm((2, 0)), ValueError, "in_shape[1]:"),
+    ("embedding-zero-vocab", lambda: embedding((2, 5), 0, 8), ValueError, "vocab_size:"),
+    ("embedding-zero-d-model", lambda: embedding((2, 5), 10, 0), ValueError, "d_model:"),
+    ("embedding-on-3d", lambda: embedding(T, 10, 8), ValueError, "in_shape:"),
+    ("lm-head-zero-vocab", lambda: lm_head(T, 0), ValueError, "vocab_size:"),
+    ("lm-head-tied-int", lambda: lm_head(T, 10, tied=1), TypeError, "tied:"),
+    ("block-heads-not-dividing-d", lambda: transformer_block((2, 5, 10), 4, 16), ValueError, "num_heads:"),
+    ("block-unknown-norm", lambda: transformer_block(T, 4, 16, norm="groupnorm"), ValueError, "norm:"),
+    ("block-zero-d-ff", lambda: transformer_block(T, 4, 0), ValueError, "d_ff:"),
+    ("block-kv-heads-not-dividing", lambda: transformer_block(T, 4, 16, num_kv_heads=3), ValueError,
+     "num_kv_heads:"),
+    ("kv-cache-zero-seq-len", lambda: kv_cache_bytes(layers=2, kv_heads=2, head_dim=8, seq_len=0), ValueError,
+     "seq_len:"),
+    ("kv-cache-negative-layers", lambda: kv_cache_bytes(layers=-1, kv_heads=2, head_dim=8, seq_len=4), ValueError,
+     "layers:"),
+    ("kv-cache-zero-bytes", lambda: kv_cache_bytes(layers=2, kv_heads=2, head_dim=8, seq_len=4,
+                                                   bytes_per_element=0), ValueError, "bytes_per_element:"),
+    ("kv-cache-string-bytes", lambda: kv_cache_bytes(layers=2, kv_heads=2, head_dim=8, seq_len=4,
+                                                     bytes_per_element="2"), TypeError, "bytes_per_element:"),
+    ("flops-per-token-zero-context", lambda: flops_per_token(100, layers=1, d_model=8, context=0), ValueError,
+     "context:"),
+    ("flops-per-token-zero-params", lambda: flops_per_token(0, layers=1, d_model=8, context=4), ValueError,
+     "params_non_embedding:"),
 ]
 
 

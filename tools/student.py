@@ -159,13 +159,15 @@ def out_of_sync() -> list[str]:
 
 
 def write_all() -> list[Path]:
-    """Write every student notebook; return the paths written."""
+    """Write every student notebook whose cells changed (an unchanged one keeps its outputs); return those."""
     STUDENT.mkdir(parents=True, exist_ok=True)
     written = []
     for source in sources():
         target = student_path(source)
-        target.write_text(json.dumps(student_notebook(json.loads(source.read_text()), source.name),
-                                     indent=1, ensure_ascii=False) + "\n")
+        wanted = student_notebook(json.loads(source.read_text()), source.name)
+        if target.exists() and comparable(json.loads(target.read_text())) == comparable(wanted):
+            continue
+        target.write_text(json.dumps(wanted, indent=1, ensure_ascii=False) + "\n")
         written.append(target)
     return written
 
@@ -183,8 +185,10 @@ def main() -> None:
                 sys.exit("student notebooks out of sync: run `python3 tools/run.py students`")
             print(f"{len(sources())} student notebooks in sync")
         else:
-            for path in write_all():
+            written = write_all()
+            for path in written:
                 print(f"wrote {path.relative_to(ROOT)}")
+            print(f"{len(sources()) - len(written)} student notebooks already in sync (left as they are)")
     except MarkerError as error:
         sys.exit(f"error: {error}")
 
