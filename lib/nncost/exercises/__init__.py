@@ -11,6 +11,7 @@ given one with a hint naming the chapter to reread, or ``not answered yet`` for 
 from nncost.exercises._core import (
     Scoreboard,
     Verdict,
+    check_answers,
     check_choice,
     check_function,
     check_value,
@@ -23,6 +24,7 @@ from nncost.exercises._core import (
 __all__ = [
     "Scoreboard",
     "Verdict",
+    "check_answers",
     "check_choice",
     "check_function",
     "check_value",

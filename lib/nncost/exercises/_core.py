@@ -169,7 +169,7 @@ def check_value(exercise: str, got: Any, expected: Any, *, hint: str, rel_tol: f
         number = _number(got)
         shown = got if number is None else int(number) if number.is_integer() and isinstance(expected, int) else number
         return _record(Verdict(exercise, "correct", f"{_fmt(shown)}{suffix}"))
-    tolerance = f" (within {rel_tol:.0%})" if rel_tol else ""
+    tolerance = f" (within {rel_tol * 100:.3g}%)" if rel_tol else ""
     reason = _kind_error(expected, got) or f"expected {_fmt(expected)}{suffix}{tolerance}, got {_fmt(got)}{suffix}"
     return _record(Verdict(exercise, "wrong", reason, hint))
 
@@ -177,10 +177,21 @@ def check_value(exercise: str, got: Any, expected: Any, *, hint: str, rel_tol: f
 def check_values(exercise: str, got: Mapping[str, Any], expected: Mapping[str, Any], *, hint: str,
                  rel_tol: float = 0.0) -> Verdict:
     """Several named answers checked together (e.g. ``{"params": ..., "macs": ...}``); blank if all are blank."""
-    if all(is_blank(got.get(name, ...)) for name in expected):
+    return check_answers(exercise, got, lambda: {name: (want, rel_tol) for name, want in expected.items()},
+                         hint=hint)
+
+
+Expected = Mapping[str, tuple[Any, float]]
+
+
+def check_answers(exercise: str, got: Mapping[str, Any], derive: Callable[[], Expected], *, hint: str) -> Verdict:
+    """Several named answers, each with its own tolerance: ``derive()`` returns ``{name: (expected, rel_tol)}``
+    (``rel_tol`` 0 = exact). ``derive`` is not called while every answer is blank, so a derivation that profiles a
+    whole network costs nothing in a student notebook full of blanks."""
+    if all(is_blank(value) for value in got.values()):
         return _record(Verdict(exercise, "blank", "replace the `...` with your answers"))
     cases, ok = [], True
-    for name, want in expected.items():
+    for name, (want, rel_tol) in derive().items():
         value = got.get(name, ...)
         if is_blank(value):
             cases.append(f"{MARKS['blank']} {name}: not answered yet")
@@ -188,8 +199,9 @@ def check_values(exercise: str, got: Mapping[str, Any], expected: Mapping[str, A
         elif same(want, value, rel_tol):
             cases.append(f"{MARKS['correct']} {name} = {_fmt(value)}")
         else:
-            cases.append(f"{MARKS['wrong']} {name}: " + (_kind_error(want, value) or
-                                                         f"expected {_fmt(want)}, got {_fmt(value)}"))
+            within = f" (within {rel_tol * 100:.3g}%)" if rel_tol else ""
+            reason = _kind_error(want, value) or f"expected {_fmt(want)}{within}, got {_fmt(value)}"
+            cases.append(f"{MARKS['wrong']} {name}: {reason}")
             ok = False
     return _record(Verdict(exercise, "correct" if ok else "wrong", "", hint, tuple(cases)))
 

@@ -20,16 +20,13 @@ import numpy as np
 
 import nncost
 from nncost.exercises._core import (
-    MARKS,
     Case,
     Verdict,
-    _fmt,
-    _kind_error,
     _record,
+    check_answers,
     check_function,
     check_values,
     is_blank,
-    same,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -78,27 +75,8 @@ def hint(exercise: str) -> str:
 
 
 def _check_answers(exercise: str, got: Mapping[str, Any], expected: Mapping[str, tuple[Any, float]]) -> Verdict:
-    """Like :func:`nncost.exercises.check_values`, with a tolerance per answer (0 = exact).
-
-    ``check_values`` takes one tolerance for all answers; an exercise that asks for an exact count and an
-    estimated ratio needs two, so this module builds that verdict itself (with the core's comparisons).
-    """
-    if all(is_blank(got.get(name, ...)) for name in expected):
-        return _record(Verdict(exercise, "blank", "replace the `...` with your answers"))
-    cases, ok = [], True
-    for name, (want, rel_tol) in expected.items():
-        value = got.get(name, ...)
-        if is_blank(value):
-            cases.append(f"{MARKS['blank']} {name}: not answered yet")
-            ok = False
-        elif same(want, value, rel_tol):
-            cases.append(f"{MARKS['correct']} {name} = {_fmt(value)}")
-        else:
-            within = f" (within {rel_tol:.0%})" if rel_tol else ""
-            reason = _kind_error(want, value) or f"expected {_fmt(want)}{within}, got {_fmt(value)}"
-            cases.append(f"{MARKS['wrong']} {name}: {reason}")
-            ok = False
-    return _record(Verdict(exercise, "correct" if ok else "wrong", "", hint(exercise), tuple(cases)))
+    """Named answers with a tolerance each (``{name: (expected, rel_tol)}``), with this set's hint."""
+    return check_answers(exercise, got, lambda: expected, hint=hint(exercise))
 
 
 def _params(layers: Sequence[nncost.LayerCost]) -> int:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from nncost.exercises._core import Case, Verdict, check_function, check_values, is_blank
+from nncost.exercises._core import Case, Verdict, check_answers, check_function, is_blank
 from nncost.layers import conv2d
 from nncost.shapes import output_size
 
@@ -92,12 +92,9 @@ def hint(exercise: str) -> str:
 
 
 def _check(exercise: str, got: dict[str, Any], derive: Callable[[], dict[str, Any]], rel_tol: float = 0.0) -> Verdict:
-    """check_values with the expected answers from ``derive()``, which is not run while every answer is blank
-    (some derivations profile whole networks: a student notebook full of blanks stays fast)."""
-    if all(is_blank(value) for value in got.values()):
-        return check_values(exercise, got, dict.fromkeys(got), hint=hint(exercise))
-    return check_values(exercise, got, derive(), hint=hint(exercise), rel_tol=rel_tol)
-
+    """Named answers against ``derive()``, which is not run while every answer is blank (some derivations
+    profile whole networks: a student notebook full of blanks stays fast)."""
+    return check_answers(exercise, got, lambda: {k: (v, rel_tol) for k, v in derive().items()}, hint=hint(exercise))
 
 def _meta(build: Callable[[], Any]) -> Any:
     """A zoo model built on the meta device (shapes, no memory), in inference mode."""

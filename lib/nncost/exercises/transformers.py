@@ -26,14 +26,11 @@ import numpy as np
 
 import nncost
 from nncost.exercises._core import (
-    MARKS,
     Verdict,
-    _fmt,
-    _kind_error,
     _record,
+    check_answers,
     check_function,
     is_blank,
-    same,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -119,30 +116,8 @@ Expected = Mapping[str, tuple[Any, float]]
 
 
 def _check(exercise: str, got: Mapping[str, Any], derive: Callable[[], Expected]) -> Verdict:
-    """Several named answers, each with its own tolerance (0 = exact), derived only when one is answered.
-
-    Like :func:`nncost.exercises.check_values`, which takes one tolerance for all answers; an exercise that
-    asks for an exact count and an estimate needs two, so this module builds that verdict itself with the
-    core's comparisons. ``derive()`` (which may build a whole model) does not run while every answer is blank.
-    """
-    if all(is_blank(value) for value in got.values()):
-        return _record(Verdict(exercise, "blank", "replace the `...` with your answers"))
-    expected = derive()
-    cases, ok = [], True
-    for name, (want, rel_tol) in expected.items():
-        value = got.get(name, ...)
-        if is_blank(value):
-            cases.append(f"{MARKS['blank']} {name}: not answered yet")
-            ok = False
-        elif same(want, value, rel_tol):
-            cases.append(f"{MARKS['correct']} {name} = {_fmt(value)}")
-        else:
-            within = f" (within {rel_tol:.0%})" if rel_tol else ""
-            reason = _kind_error(want, value) or f"expected {_fmt(want)}{within}, got {_fmt(value)}"
-            cases.append(f"{MARKS['wrong']} {name}: {reason}")
-            ok = False
-    return _record(Verdict(exercise, "correct" if ok else "wrong", "", hint(exercise), tuple(cases)))
-
+    """Named answers with a tolerance each, derived only once one is answered, with this set's hint."""
+    return check_answers(exercise, got, derive, hint=hint(exercise))
 
 def _exact(**values: Any) -> dict[str, tuple[Any, float]]:
     return {name: (value, 0.0) for name, value in values.items()}
