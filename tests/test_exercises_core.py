@@ -104,3 +104,14 @@ def test_scoreboard_keeps_the_latest_verdict_per_exercise() -> None:
 def test_helpers() -> None:
     assert is_blank(...) and not is_blank(None) and not is_blank(0)
     assert same("Max", " max ") and not same("max", 1) and same((1, (2, 3)), [1, [2, 3]])
+
+
+def test_reread_hints_name_the_sections() -> None:
+    from nncost.exercises import reread
+
+    assert reread(3, "MLP", "Counting parameters") == "Reread chapter 3 (MLP), section 'Counting parameters'."
+    assert reread(17, "MobileNet", "The derivation: $1/c_o$", advice="add both") == \
+        "Reread chapter 17 (MobileNet), section 'The derivation: 1/c_o': add both."
+    same_chapter = reread(7, "Stride", "A", also=(7, "Stride", "B"))
+    assert same_chapter == "Reread chapter 7 (Stride), section 'A', and section 'B'."
+    assert reread(7, "Stride", "A", also=(8, "Pooling", "B")).endswith(", and chapter 8 (Pooling), section 'B'.")

@@ -17,6 +17,7 @@ from nncost.exercises._core import (
     check_value,
     check_values,
     is_blank,
+    reread,
     same,
     scoreboard,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "check_value",
     "check_values",
     "is_blank",
+    "reread",
     "same",
     "scoreboard",
 ]

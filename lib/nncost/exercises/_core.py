@@ -95,6 +95,19 @@ def scoreboard(prefix: str = "") -> Scoreboard:
     return Scoreboard(tuple(sorted(chosen, key=lambda v: _key(v.exercise))))
 
 
+def reread(chapter: int, title: str, section: str, *, also: tuple[int, str, str] | None = None,
+           advice: str = "") -> str:
+    """A hint: "Reread chapter 3 (title), section 'X'[, and chapter 5 (title), section 'Y'][: advice]."
+
+    ``also`` is a second ``(chapter, title, section)``; the ``$`` of inline math in headings is dropped."""
+    text = f"Reread chapter {chapter} ({title}), section '{section.replace('$', '')}'"
+    if also is not None:
+        other, other_title, other_section = also
+        where = "" if other == chapter else f"chapter {other} ({other_title}), "
+        text += f", and {where}section '{other_section.replace('$', '')}'"
+    return f"{text}: {advice}." if advice else f"{text}."
+
+
 def is_blank(value: Any) -> bool:
     """True for the placeholder ``...`` a student version holds before it is answered."""
     return value is Ellipsis

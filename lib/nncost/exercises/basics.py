@@ -27,6 +27,7 @@ from nncost.exercises._core import (
     check_function,
     check_values,
     is_blank,
+    reread,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -71,7 +72,7 @@ HINTS: dict[str, tuple[int, str, str]] = {
 def hint(exercise: str) -> str:
     """The hint shown with a wrong answer: the chapter and section to reread, and what to look for."""
     chapter, section, advice = HINTS[exercise]
-    return f"Reread chapter {chapter} ({CHAPTERS[chapter][1]}), section '{section}': {advice}."
+    return reread(chapter, CHAPTERS[chapter][1], section, advice=advice)
 
 
 def _check_answers(exercise: str, got: Mapping[str, Any], expected: Mapping[str, tuple[Any, float]]) -> Verdict:

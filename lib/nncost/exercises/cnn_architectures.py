@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from nncost.exercises._core import Case, Verdict, check_answers, check_function, is_blank
+from nncost.exercises._core import Case, Verdict, check_answers, check_function, is_blank, reread
 from nncost.layers import conv2d
 from nncost.shapes import output_size
 
@@ -75,20 +75,12 @@ ALSO: dict[str, tuple[int, str]] = {
 }
 
 
-def _plain(heading: str) -> str:
-    """A heading as a hint prints it: without the ``$`` of its inline math."""
-    return heading.replace("$", "")
-
-
 def hint(exercise: str) -> str:
-    """The hint of an exercise: the chapter and section to reread."""
+    """The hint shown with a wrong answer: the chapter and section(s) to reread."""
     chapter, section = SECTIONS[exercise]
-    text = f"Reread chapter {chapter} ({CHAPTERS[chapter][0]}), section '{_plain(section)}'"
-    if exercise in ALSO:
-        other, other_section = ALSO[exercise]
-        where = "" if other == chapter else f"chapter {other} ({CHAPTERS[other][0]}), "
-        text += f", and {where}section '{_plain(other_section)}'"
-    return text + "."
+    also = ALSO.get(exercise)
+    second = (also[0], CHAPTERS[also[0]][0], also[1]) if also else None
+    return reread(chapter, CHAPTERS[chapter][0], section, also=second)
 
 
 def _check(exercise: str, got: dict[str, Any], derive: Callable[[], dict[str, Any]], rel_tol: float = 0.0) -> Verdict:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from nncost import reference
-from nncost.exercises._core import Case, Verdict, check_function, check_value, check_values, is_blank
+from nncost.exercises._core import Case, Verdict, check_function, check_value, check_values, is_blank, reread
 from nncost.layers import conv1d, conv2d, linear, pool2d
 from nncost.shapes import output_size, receptive_field, same_padding
 
@@ -61,13 +61,11 @@ ALSO: dict[str, tuple[int, str]] = {
 
 
 def hint(exercise: str) -> str:
-    """The hint of an exercise: the chapter and section to reread."""
+    """The hint shown with a wrong answer: the chapter and section(s) to reread."""
     chapter, section = SECTIONS[exercise]
-    text = f"Reread chapter {chapter} ({CHAPTERS[chapter][0]}), section '{section}'"
-    if exercise in ALSO:
-        other, other_section = ALSO[exercise]
-        text += f", and chapter {other} ({CHAPTERS[other][0]}), section '{other_section}'"
-    return text + "."
+    also = ALSO.get(exercise)
+    second = (also[0], CHAPTERS[also[0]][0], also[1]) if also else None
+    return reread(chapter, CHAPTERS[chapter][0], section, also=second)
 
 
 # --- Exercise 2.1: a 1-D convolution by hand -----------------------------------------------------------------

@@ -33,6 +33,7 @@ from nncost.exercises._core import (
     check_function,
     check_value,
     is_blank,
+    reread,
 )
 
 # --------------------------------------------------------------------------------------------------------------
@@ -94,12 +95,9 @@ TOLERANCE = 0.01
 def hint(exercise: str) -> str:
     """The hint shown with a wrong answer: the chapter and section(s) to reread, and what to look for."""
     chapter, section, advice = SECTIONS[exercise]
-    text = f"Reread chapter {chapter} ({CHAPTERS[chapter][0]}), section '{section}'"
-    if exercise in ALSO:
-        other, other_section = ALSO[exercise]
-        where = "" if other == chapter else f"chapter {other} ({CHAPTERS[other][0]}), "
-        text += f", and {where}section '{other_section}'"
-    return f"{text}: {advice}."
+    also = ALSO.get(exercise)
+    second = (also[0], CHAPTERS[also[0]][0], also[1]) if also else None
+    return reread(chapter, CHAPTERS[chapter][0], section, also=second, advice=advice)
 
 
 def _check(exercise: str, got: Mapping[str, Any], derive: Callable[[], Mapping[str, tuple[Any, float]]]) -> Verdict:

@@ -31,6 +31,7 @@ from nncost.exercises._core import (
     check_answers,
     check_function,
     is_blank,
+    reread,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -96,20 +97,12 @@ ALSO: dict[str, tuple[int, str]] = {
 }
 
 
-def _plain(heading: str) -> str:
-    """A heading as a hint prints it: without the ``$`` of its inline math."""
-    return heading.replace("$", "")
-
-
 def hint(exercise: str) -> str:
     """The hint shown with a wrong answer: the chapter and section(s) to reread, and what to look for."""
     chapter, section, advice = HINTS[exercise]
-    text = f"Reread chapter {chapter} ({CHAPTERS[chapter][1]}), section '{_plain(section)}'"
-    if exercise in ALSO:
-        other, other_section = ALSO[exercise]
-        where = "" if other == chapter else f"chapter {other} ({CHAPTERS[other][1]}), "
-        text += f", and {where}section '{_plain(other_section)}'"
-    return f"{text}: {advice}."
+    also = ALSO.get(exercise)
+    second = (also[0], CHAPTERS[also[0]][1], also[1]) if also else None
+    return reread(chapter, CHAPTERS[chapter][1], section, also=second, advice=advice)
 
 
 Expected = Mapping[str, tuple[Any, float]]
